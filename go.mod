@@ -1,0 +1,3 @@
+module musicdb
+
+go 1.26
