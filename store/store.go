@@ -161,7 +161,7 @@ func (s *Store) read(fn func(c *catalogue) error) error {
 // collect gathers the first p.Limit items that each yields and reports
 // whether more remain.
 func collect[T any](p Page, each func(yield func(T) bool)) ([]T, bool) {
-	items := make([]T, 0, min(p.Limit, 64))
+	items := []T{} // not nil: an empty list is [] in JSON, not null
 	more := false
 	each(func(item T) bool {
 		if len(items) == p.Limit {
