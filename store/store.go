@@ -91,15 +91,14 @@ func Open(dir string, opts Options) (*Store, error) {
 }
 
 // Close makes every acknowledged write durable, closes the journal and
-// releases the folder. Calls after the first return nil; any other call on a
-// closed Store fails.
+// releases the folder. Calling it again returns the same result; any other
+// call on a closed Store fails.
 func (s *Store) Close() error {
+	// Not under the lock: closing the journal may wait for a snapshot under
+	// way, and callers that hold the lock must not wait for that.
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil
-	}
 	s.closed = true
+	s.mu.Unlock()
 	return s.journal.Close()
 }
 
