@@ -269,7 +269,9 @@ func TestOpenRefusesDamage(t *testing.T) {
 	}, {
 		name: "SnapshotChangedValue",
 		damage: func(t *testing.T, dir string) {
-			editLine(t, writeSnapshotted(t, dir), 3, func(l []byte) []byte { return []byte("  \"n\": 59,\n") })
+			// Prefix the count with a digit: still valid JSON, and never
+			// the value the snapshot holds, whatever seq it stopped at.
+			editLine(t, writeSnapshotted(t, dir), 3, func(l []byte) []byte { return bytes.Replace(l, []byte(`"n": `), []byte(`"n": 1`), 1) })
 		},
 		want: "snapshot.json: checksum ",
 	}, {
