@@ -1,3 +1,5 @@
 module musicdb
 
-go 1.26
+go 1.26.0
+
+require golang.org/x/oauth2 v0.38.0

@@ -17,8 +17,9 @@ import (
 )
 
 // The benchmarks serve each route twice over the same TLS setup on loopback:
-// stack=full is the whole API (NewServer over the store, with its log and
-// metrics), stack=baseline a bare handler that answers the same bytes. Run
+// stack=full is the whole API (NewServer over the store, with its log,
+// metrics and the built-in issuer's token check), stack=baseline a bare
+// handler that answers the same bytes. Both clients send a bearer token. Run
 //
 //	go test -run '^$' -bench . -benchtime 2s -count 6 ./server > bench.txt
 //	benchstat -col /stack bench.txt
@@ -43,7 +44,13 @@ func newBenchTarget(b *testing.B, setup serverSetup) *benchTarget {
 	ts := newTestServer(b, setup)
 	t := &benchTarget{ts: ts, clients: map[string]*http.Client{}}
 	for _, proto := range benchProtos {
-		t.clients[proto] = &http.Client{Transport: transport(b, ts.pki.clientConfig(b, certs.DevClient), proto)}
+		if ts.issuer == nil {
+			// The baseline: the same header, not checked.
+			tr := transport(b, ts.pki.clientConfig(b, certs.DevClient), proto)
+			t.clients[proto] = &http.Client{Transport: bearer{"mdb_at_" + strings.Repeat("x", 43), tr}}
+			continue
+		}
+		t.clients[proto], _ = ts.clientAs(b, certs.DevClient, proto)
 	}
 	return t
 }

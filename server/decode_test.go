@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"musicdb/server/auth"
 )
 
 // bodyRoutes are the routes that read a request body, with a body each
@@ -192,7 +194,7 @@ func TestBadParameters(t *testing.T) {
 // rawDo is do without its Content-Type default: the header pairs say it all.
 func (ts *testServer) rawDo(tb testing.TB, method, path, body string, header ...string) response {
 	tb.Helper()
-	return do(tb, ts.client, ts.URL, method, path, body, append([]string{"Content-Type", ""}, header...)...)
+	return do(tb, ts.dev(tb), ts.URL, method, path, body, append([]string{"Content-Type", ""}, header...)...)
 }
 
 // FuzzDecode sends arbitrary bodies to every route that reads one and checks
@@ -231,8 +233,8 @@ func FuzzDecode(f *testing.F) {
 // allowAll is an Authenticator that lets every request in as "tester".
 type allowAll struct{}
 
-func (allowAll) Authenticate(*http.Request) (Identity, error) {
-	return Identity{Subject: "tester"}, nil
+func (allowAll) Authenticate(*http.Request) (auth.Identity, error) {
+	return auth.Identity{Subject: "tester"}, nil
 }
 
 // TestDecodeProblemDetails pins the details that tell a client what is wrong

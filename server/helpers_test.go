@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"musicdb/certs"
+	"musicdb/server/auth"
 	"musicdb/store"
 )
 
@@ -113,18 +114,24 @@ func (b *syncBuffer) String() string {
 }
 
 // testServer is the whole API over mutual TLS on loopback, as Run serves it
-// but on an httptest listener.
+// but on an httptest listener. Unless the setup says otherwise, tokens are
+// checked by the built-in issuer, as with -auth local.
 type testServer struct {
 	*httptest.Server
 	pki     testPKI
 	store   *store.Store
+	issuer  *auth.Issuer // nil with serverSetup.auth or .handler
 	metrics *Metrics
 	logs    *syncBuffer // the JSON log lines
-	client  *http.Client
+
+	devOnce  sync.Once
+	devToken string       // the dev client's access token
+	client   *http.Client // the dev client, with devToken; set by dev
 }
 
 type serverSetup struct {
-	auth      Authenticator
+	auth      Authenticator // instead of the built-in issuer's tokens
+	allow     string        // the -allow list, with the built-in issuer
 	http1Only bool
 	options   *serverOptions
 	handler   http.Handler // instead of NewServer's
@@ -147,7 +154,16 @@ func newTestServer(tb testing.TB, setup serverSetup) *testServer {
 	log := slog.New(slog.NewJSONHandler(logTo, nil))
 	h := setup.handler
 	if h == nil {
-		h = NewServer(Config{Store: ts.store, Logger: log, Metrics: ts.metrics, Auth: setup.auth})
+		a := setup.auth
+		if a == nil {
+			ts.issuer = mustOpenIssuer(tb, tb.TempDir())
+			allow, err := auth.ParseAllowList(setup.allow)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			a = auth.NewChecker(ts.issuer, auth.CheckerOptions{Allow: allow})
+		}
+		h = NewServer(Config{Store: ts.store, Logger: log, Metrics: ts.metrics, Auth: a, Issuer: ts.issuer})
 	}
 	o := defaultServerOptions()
 	if setup.options != nil {
@@ -160,8 +176,96 @@ func newTestServer(tb testing.TB, setup serverSetup) *testServer {
 	ts.TLS = tlsConfig
 	ts.StartTLS()
 	tb.Cleanup(ts.Close)
-	ts.client = &http.Client{Transport: transport(tb, ts.pki.clientConfig(tb, certs.DevClient), "h2"), Timeout: 10 * time.Second}
 	return ts
+}
+
+// mustOpenIssuer opens the built-in issuer's grant table in dir and closes
+// it when the test ends.
+func mustOpenIssuer(tb testing.TB, dir string) *auth.Issuer {
+	tb.Helper()
+	iss, err := auth.OpenIssuer(dir, auth.IssuerOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { iss.Close() })
+	return iss
+}
+
+// dev returns the client of the dev certificate, over HTTP/2, with a token
+// when the server has the built-in issuer. It logs in on first use, so
+// that tests that count connections see none they did not make.
+func (ts *testServer) dev(tb testing.TB) *http.Client {
+	tb.Helper()
+	ts.devOnce.Do(func() {
+		if ts.issuer == nil {
+			ts.client = ts.plainClient(tb, certs.DevClient, "h2")
+			return
+		}
+		ts.client, ts.devToken = ts.clientAs(tb, certs.DevClient, "h2")
+	})
+	return ts.client
+}
+
+// plainClient returns a client of the named certificate that sends no
+// token.
+func (ts *testServer) plainClient(tb testing.TB, name, proto string) *http.Client {
+	return &http.Client{Transport: transport(tb, ts.pki.clientConfig(tb, name), proto), Timeout: 10 * time.Second}
+}
+
+// clientAs returns a client of the named certificate, speaking proto (see
+// transport), that logs in at the built-in issuer now and sends the token
+// with every request after; and the token.
+func (ts *testServer) clientAs(tb testing.TB, name, proto string) (*http.Client, string) {
+	tb.Helper()
+	tr := transport(tb, ts.pki.clientConfig(tb, name), proto)
+	tok := login(tb, &http.Client{Transport: tr, Timeout: 10 * time.Second}, ts.URL)
+	return &http.Client{Transport: bearer{tok.AccessToken, tr}, Timeout: 10 * time.Second}, tok.AccessToken
+}
+
+// bearer is a transport that adds a bearer token to every request that
+// has no Authorization header.
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("Authorization") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+b.token)
+	}
+	return b.next.RoundTrip(r)
+}
+
+// tokenResponse is the token endpoint's answer.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	RefreshToken string `json:"refresh_token"`
+	Scope        string `json:"scope"`
+}
+
+// login logs in at the built-in issuer at base by the device flow, with
+// c's client certificate, and returns the tokens.
+func login(tb testing.TB, c *http.Client, base string) tokenResponse {
+	tb.Helper()
+	form := "application/x-www-form-urlencoded"
+	r := do(tb, c, base, "POST", "/oauth/device", "client_id=musicdb-console", "Content-Type", form)
+	var da struct {
+		DeviceCode string `json:"device_code"`
+	}
+	if err := json.Unmarshal(r.body, &da); err != nil || r.status != 200 || da.DeviceCode == "" {
+		tb.Fatalf("POST /oauth/device: %d %s", r.status, r.body)
+	}
+	r = do(tb, c, base, "POST", "/oauth/token",
+		"grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=musicdb-console&device_code="+da.DeviceCode,
+		"Content-Type", form)
+	var tok tokenResponse
+	if err := json.Unmarshal(r.body, &tok); err != nil || r.status != 200 || tok.AccessToken == "" {
+		tb.Fatalf("POST /oauth/token: %d %s", r.status, r.body)
+	}
+	return tok
 }
 
 // response is an answer read whole.
@@ -176,7 +280,7 @@ type response struct {
 // unless header says otherwise. header holds name, value pairs.
 func (ts *testServer) do(tb testing.TB, method, path, body string, header ...string) response {
 	tb.Helper()
-	return do(tb, ts.client, ts.URL, method, path, body, header...)
+	return do(tb, ts.dev(tb), ts.URL, method, path, body, header...)
 }
 
 func do(tb testing.TB, c *http.Client, base, method, path, body string, header ...string) response {

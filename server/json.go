@@ -15,6 +15,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"musicdb/server/auth"
 	"musicdb/store"
 )
 
@@ -173,6 +174,9 @@ func errorStatus(err error) int {
 	if re, ok := errors.AsType[*requestError](err); ok {
 		return re.status
 	}
+	if _, ok := errors.AsType[*auth.LimitError](err); ok {
+		return http.StatusTooManyRequests
+	}
 	if status, ok := statuses[store.ErrorCode(err)]; ok {
 		return status
 	}
@@ -189,11 +193,12 @@ type problem struct {
 }
 
 // writeError answers the request with the problem that err describes. An
-// internal error is shown only as "internal error"; its text goes to the
-// request's log line.
+// internal error is shown only as "internal error"; the text of any error
+// answered with a 5xx, such as why a token provider could not be reached,
+// goes to the request's log line.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := errorStatus(err)
-	if status == http.StatusInternalServerError {
+	if status >= 500 {
 		noteError(r.Context(), err)
 	}
 	writeProblem(w, problem{

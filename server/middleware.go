@@ -10,14 +10,15 @@ import (
 	"strings"
 	"time"
 
+	"musicdb/server/auth"
 	"musicdb/store"
 )
 
 // requestInfo is what the layers of a request learn about it for its log
 // line. observe puts one in the request's context; the layers inside fill it.
 type requestInfo struct {
-	identity Identity // set by requireIdentity
-	err      error    // the internal error behind a 500, set by writeError
+	identity auth.Identity // set by requireIdentity
+	err      error         // the error behind a 5xx, set by writeError
 }
 
 type requestInfoKey struct{}
@@ -173,15 +174,19 @@ func (w *muxErrorWriter) Write(b []byte) (int, error) {
 func (w *muxErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // requireIdentity lets a request through to next only when auth says who
-// made it, and records who for the log. This is the one place where bearer
-// tokens are checked.
-func requireIdentity(auth Authenticator) func(http.Handler) http.Handler {
+// made it, and records who for the log and in the request's context (see
+// auth.FromContext). This is the one place where bearer tokens are checked.
+func requireIdentity(a Authenticator) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			id, err := auth.Authenticate(r)
+			id, err := a.Authenticate(r)
 			if err != nil {
-				if store.ErrorCode(err) == store.EUNAUTHORIZED {
+				switch errorStatus(err) {
+				case http.StatusUnauthorized:
 					w.Header().Set("WWW-Authenticate", challenge(err))
+				case http.StatusTooManyRequests:
+					le, _ := errors.AsType[*auth.LimitError](err)
+					w.Header().Set("Retry-After", le.RetryAfterSeconds())
 				}
 				writeError(w, r, err)
 				return
@@ -189,7 +194,7 @@ func requireIdentity(auth Authenticator) func(http.Handler) http.Handler {
 			if info := infoOf(r.Context()); info != nil {
 				info.identity = id
 			}
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, r.WithContext(auth.NewContext(r.Context(), id)))
 		})
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"musicdb/certs"
 )
 
 // routeList is a router that lists what is added to it, noting which routes
@@ -26,16 +28,18 @@ func (l *routeList) Handle(pattern string, h http.Handler) {
 
 type tokenChecked struct{ http.Handler }
 
-// listRoutes returns the routes of addRoutes.
-func listRoutes() *routeList {
+// listRoutes returns the routes of addRoutes, the built-in issuer's
+// included.
+func listRoutes(t *testing.T) *routeList {
+	t.Helper()
 	l := &routeList{public: map[string]bool{}}
-	addRoutes(l, nil, NewMetrics(), func(h http.Handler) http.Handler { return tokenChecked{h} })
+	addRoutes(l, nil, NewMetrics(), mustOpenIssuer(t, t.TempDir()), func(h http.Handler) http.Handler { return tokenChecked{h} })
 	return l
 }
 
 func routePatterns(t *testing.T) []string {
 	t.Helper()
-	return listRoutes().patterns
+	return listRoutes(t).patterns
 }
 
 // openAPIDoc is the part of the OpenAPI document the tests read.
@@ -45,8 +49,8 @@ type openAPIDoc struct {
 }
 
 type openAPIOperation struct {
-	Tags     []string            `json:"tags"`
-	Security *[]map[string][]any `json:"security"` // nil: the document's default, which needs a token
+	Security  *[]map[string][]any        `json:"security"` // nil: the document's default, which needs a token
+	Responses map[string]json.RawMessage `json:"responses"`
 }
 
 // operations returns the document's operations as "METHOD /path".
@@ -70,9 +74,7 @@ func operations(t *testing.T, doc openAPIDoc) map[string]openAPIOperation {
 
 // TestOpenAPIMatchesRoutes fails when a route is missing from openapi.json or
 // the document describes a route the server does not have, and when the two
-// disagree on which routes need no token. The built-in OAuth issuer's
-// operations (tag "oauth") are documented for the clients already; they are
-// served by the issuer, not by addRoutes.
+// disagree on which routes need no token.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	var doc openAPIDoc
 	if err := json.Unmarshal(openAPI, &doc); err != nil {
@@ -84,15 +86,19 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	documented := map[string]bool{}
 	documentedPublic := map[string]bool{}
 	for name, op := range operations(t, doc) {
-		if slices.Contains(op.Tags, "oauth") {
-			continue
-		}
 		documented[name] = true
 		if op.Security != nil && !slices.ContainsFunc(*op.Security, func(s map[string][]any) bool { _, ok := s["bearer"]; return ok }) {
 			documentedPublic[name] = true
+			continue
+		}
+		// What the token check may answer.
+		for _, status := range []string{"401", "403", "429"} {
+			if _, ok := op.Responses[status]; !ok {
+				t.Errorf("%s needs a token but does not document %s", name, status)
+			}
 		}
 	}
-	routes := listRoutes()
+	routes := listRoutes(t)
 	served := map[string]bool{}
 	for _, p := range routes.patterns {
 		served[p] = true
@@ -115,7 +121,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 // TestOpenAPIServed checks that the document is served whole as JSON.
 func TestOpenAPIServed(t *testing.T) {
 	ts := newTestServer(t, serverSetup{})
-	r := ts.do(t, "GET", "/openapi.json", "")
+	r := do(t, ts.plainClient(t, certs.DevClient, "h2"), ts.URL, "GET", "/openapi.json", "")
 	if r.status != 200 || r.header.Get("Content-Type") != "application/json" {
 		t.Fatalf("got %d %q, want 200 application/json", r.status, r.header.Get("Content-Type"))
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"musicdb/server/auth"
 	"musicdb/store"
 )
 
@@ -11,10 +12,11 @@ type router interface {
 	Handle(pattern string, handler http.Handler)
 }
 
-// addRoutes adds the whole API to mux, one line per route. Every route that
-// needs a bearer token passes through token; /healthz and /openapi.json do
-// not.
-func addRoutes(mux router, st *store.Store, m *Metrics, token func(http.Handler) http.Handler) {
+// addRoutes adds the whole API to mux, one line per route, and the built-in
+// issuer's endpoints when iss is not nil. Every route that needs a bearer
+// token passes through token; /healthz, /openapi.json and the issuer's
+// endpoints but userinfo do not.
+func addRoutes(mux router, st *store.Store, m *Metrics, iss *auth.Issuer, token func(http.Handler) http.Handler) {
 	mux.Handle("POST /users", token(handleUserCreate(st)))
 	mux.Handle("GET /users", token(handleUserList(st)))
 	mux.Handle("DELETE /users", token(handleUserDeleteAll(st)))
@@ -45,4 +47,12 @@ func addRoutes(mux router, st *store.Store, m *Metrics, token func(http.Handler)
 	mux.Handle("GET /metrics", token(handleMetrics(m)))
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /openapi.json", handleOpenAPI())
+
+	if iss != nil {
+		mux.Handle("GET /.well-known/oauth-authorization-server", iss.HandleMetadata())
+		mux.Handle("POST /oauth/device", iss.HandleDevice())
+		mux.Handle("POST /oauth/token", iss.HandleToken())
+		mux.Handle("GET /oauth/userinfo", token(auth.HandleUserInfo()))
+		mux.Handle("POST /oauth/revoke", iss.HandleRevoke())
+	}
 }

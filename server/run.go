@@ -30,13 +30,19 @@ type options struct {
 	clientCA  string
 	http1     bool
 	logFormat string
+	auth      string // the token provider: local, google, spotify or oidc
+	issuer    string // the OpenID Connect issuer, for -auth oidc
+	allow     string // who may use the API; empty: anyone the provider vouches for
 }
 
 // Run is the musicdb server program. It reads its settings from args, the
 // command-line arguments without the program name, and from getenv for
-// MUSICDB_<FLAG> variables; opens the store; and serves the API over HTTPS
-// with mutual TLS until ctx ends. Then it stops accepting connections, gives
-// in-flight requests up to 10 seconds to finish, and closes the store.
+// MUSICDB_<FLAG> variables and the token provider's settings; opens the
+// store and, for -auth local, the built-in issuer's grant table in the
+// folder issuer of the data folder; and serves the API over HTTPS with
+// mutual TLS until ctx ends. Then it stops accepting connections, gives
+// in-flight requests up to 10 seconds to finish, and closes the store and
+// the grant table.
 //
 // It prints one line to stdout once it listens, naming the address it bound,
 // and logs to stderr. It returns nil after a clean shutdown, flag.ErrHelp
@@ -51,6 +57,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
+	tokens, err := newTokenCheck(opts, getenv)
+	if err != nil {
+		return err
+	}
 	m := NewMetrics()
 	tlsConfig, err := certs.ServerConfig(opts.clientCA, opts.cert, opts.key, certs.WithLogger(log))
 	if err != nil {
@@ -62,9 +72,21 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", opts.addr)
+	checker, iss, err := tokens.open(opts.data, log)
 	if err != nil {
 		st.Close()
+		return err
+	}
+	closeAll := func() error {
+		err := st.Close()
+		if iss != nil {
+			err = errors.Join(err, iss.Close())
+		}
+		return err
+	}
+	ln, err := net.Listen("tcp", opts.addr)
+	if err != nil {
+		closeAll()
 		if errors.Is(err, syscall.EADDRINUSE) {
 			return fmt.Errorf("address %s is in use — is another musicdb-server running?", opts.addr)
 		}
@@ -73,19 +95,19 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 	so := defaultServerOptions()
 	so.http1Only = opts.http1
-	h := NewServer(Config{Store: st, Logger: log, Metrics: m})
+	h := NewServer(Config{Store: st, Logger: log, Metrics: m, Auth: checker, Issuer: iss})
 	srv := newHTTPServer(h, tlsConfig, m, log, so)
 	protocols := "HTTP/2, HTTP/1.1"
 	if opts.http1 {
 		protocols = "HTTP/1.1 only"
 	}
-	fmt.Fprintf(stdout, "musicdb-server: listening on https://%s (%s; mTLS; data %s)\n", ln.Addr(), protocols, opts.data)
+	fmt.Fprintf(stdout, "musicdb-server: listening on https://%s (%s; mTLS; data %s; auth %s)\n", ln.Addr(), protocols, opts.data, opts.auth)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.ServeTLS(ln, "", "") }()
 	select {
 	case err = <-served:
-		st.Close()
+		closeAll()
 		return err
 	case <-ctx.Done():
 	}
@@ -98,7 +120,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = fmt.Errorf("requests still running %v after shutdown began were cut off", shutdownGrace)
 	}
 	<-served
-	return errors.Join(err, st.Close())
+	return errors.Join(err, closeAll())
 }
 
 // parseOptions reads the flags in args over defaults taken from the
@@ -114,6 +136,9 @@ func parseOptions(args []string, getenv func(string) string, stdout io.Writer) (
 	fs.StringVar(&o.clientCA, "client-ca", "var/certs/ca.crt", "`file` of the CA (PEM) that issues client certificates")
 	fs.BoolVar(&o.http1, "http1", false, "serve HTTP/1.1 only, not HTTP/2")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log as `text` or json")
+	fs.StringVar(&o.auth, "auth", authLocal, "check bearer tokens with `provider`: local (the built-in issuer), google, spotify or oidc")
+	fs.StringVar(&o.issuer, "issuer", "", "the OpenID Connect issuer `URL` for -auth oidc; MUSICDB_OIDC_ISSUER also sets it")
+	fs.StringVar(&o.allow, "allow", "", "let in only these comma-separated `identities` and @domains; empty lets in anyone the provider vouches for")
 
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -135,6 +160,10 @@ func parseOptions(args []string, getenv func(string) string, stdout io.Writer) (
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q (see -h)", fs.Arg(0))
+	}
+	if o.issuer == "" {
+		// The client reads the issuer from there too.
+		o.issuer = getenv("MUSICDB_OIDC_ISSUER")
 	}
 	return o, nil
 }

@@ -12,11 +12,12 @@ import (
 	"log/slog"
 	"net/http"
 
+	"musicdb/server/auth"
 	"musicdb/store"
 )
 
-// Config holds what NewServer needs. Store is required; the other fields may
-// be left zero.
+// Config holds what NewServer needs. Store and Auth are required; the other
+// fields may be left zero.
 type Config struct {
 	// Store holds the catalogue the API serves. NewServer does not close it.
 	Store *store.Store
@@ -32,9 +33,15 @@ type Config struct {
 	Metrics *Metrics
 
 	// Auth decides who made each request to a route that needs a token.
-	// Nil means certificateOnly: every request over a connection with a
-	// verified client certificate is let in, as the certificate's CN.
+	// Required: NewServer panics without one, since a server that checks
+	// no token must never be built by mistake.
 	Auth Authenticator
+
+	// Issuer, when not nil, is the built-in OAuth2 issuer whose endpoints
+	// the server serves: /.well-known/oauth-authorization-server and
+	// /oauth/device, token, userinfo and revoke. NewServer does not close
+	// it.
+	Issuer *auth.Issuer
 }
 
 // NewServer returns the handler of the whole API: every route, wrapped in the
@@ -42,10 +49,13 @@ type Config struct {
 // from panics, and logs and counts each request.
 //
 // It expects requests over TLS with a verified client certificate, as served
-// by Run or by an httptest server whose TLS config comes from package certs;
-// without one, certificateOnly refuses every route but /healthz and
-// /openapi.json with 401.
+// by Run or by an httptest server whose TLS config comes from package certs.
+// Every route but /healthz, /openapi.json and the issuer's own endpoints
+// (userinfo excepted) passes through cfg.Auth first.
 func NewServer(cfg Config) http.Handler {
+	if cfg.Auth == nil {
+		panic("server: NewServer needs Config.Auth, the token check")
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -54,13 +64,9 @@ func NewServer(cfg Config) http.Handler {
 	if m == nil {
 		m = NewMetrics()
 	}
-	var auth Authenticator = certificateOnly{}
-	if cfg.Auth != nil {
-		auth = cfg.Auth
-	}
 
 	mux := http.NewServeMux()
-	addRoutes(mux, cfg.Store, m, requireIdentity(auth))
+	addRoutes(mux, cfg.Store, m, cfg.Issuer, requireIdentity(cfg.Auth))
 	var h http.Handler = mux
 	h = problemsForMux(h)
 	h = observe(log, m)(h)

@@ -96,7 +96,7 @@ func TestConnectionReuse(t *testing.T) {
 			t.Parallel()
 			ts := newTestServer(t, serverSetup{http1Only: tt.http1Only})
 			seed(t, ts.store)
-			c := &http.Client{Transport: transport(t, ts.pki.clientConfig(t, "alice"), tt.client)}
+			c, _ := ts.clientAs(t, "alice", tt.client) // logs in over the connection it goes on using
 			get := func() error {
 				resp, err := c.Get(ts.URL + "/bands/1/albums")
 				if err != nil {
