@@ -68,7 +68,8 @@ type Options struct {
 	Logger *slog.Logger
 	// OnSync, if set, is called after each fsync of the journal with the
 	// number of records it made durable and how long the write and the
-	// fsync took. The next batch waits for it, so it must be quick.
+	// fsync took, before the records' waiters wake. The waiters and the
+	// next batch wait for it, so it must be quick.
 	OnSync func(records int, d time.Duration)
 	// MinCompactBytes is the least journal, in bytes, worth a snapshot. A
 	// snapshot is built when the journal outgrows both this and the last

@@ -33,6 +33,11 @@ func (j *Journal) write() {
 			j.fail(err)
 			return
 		}
+		// Before the waiters wake: whoever sees a write acknowledged sees
+		// its fsync counted.
+		if j.opts.OnSync != nil {
+			j.opts.OnSync(records, took)
+		}
 		j.mu.Lock()
 		j.durable = last
 		j.disk.syncs++
@@ -44,9 +49,6 @@ func (j *Journal) write() {
 		j.synced.Broadcast()
 		j.mu.Unlock()
 
-		if j.opts.OnSync != nil {
-			j.opts.OnSync(records, took)
-		}
 		if due {
 			if err := j.seal(last + 1); err != nil {
 				j.fail(err)
