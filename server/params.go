@@ -64,7 +64,19 @@ type query struct {
 }
 
 func readQuery(r *http.Request) *query {
-	return &query{values: r.URL.Query(), bad: map[string]string{}}
+	q := &query{}
+	if r.URL.RawQuery != "" { // most requests have none: spare the map
+		q.values = r.URL.Query()
+	}
+	return q
+}
+
+// fail notes that the parameter name is bad, and why.
+func (q *query) fail(name, why string) {
+	if q.bad == nil {
+		q.bad = make(map[string]string)
+	}
+	q.bad[name] = why
 }
 
 // err returns the 400 error for the bad parameters read so far, or nil.
@@ -81,14 +93,14 @@ func (q *query) page() store.Page {
 	if s := q.values.Get("limit"); s != "" {
 		n, ok := positive(s)
 		if !ok || n > store.MaxLimit {
-			q.bad["limit"] = fmt.Sprintf("must be a whole number from 1 to %d", store.MaxLimit)
+			q.fail("limit", fmt.Sprintf("must be a whole number from 1 to %d", store.MaxLimit))
 		}
 		p.Limit = int(n)
 	}
 	if s := q.values.Get("after"); s != "" {
 		n, ok := natural(s)
 		if !ok {
-			q.bad["after"] = "must be 0 or a positive id"
+			q.fail("after", "must be 0 or a positive id")
 		}
 		p.After = n
 	}
@@ -103,7 +115,7 @@ func (q *query) rate() int {
 	}
 	n, ok := positive(s)
 	if !ok || n > store.MaxRate {
-		q.bad["rate"] = store.CheckRate(0)
+		q.fail("rate", store.CheckRate(0))
 	}
 	return int(n)
 }
@@ -115,7 +127,7 @@ func (q *query) genre() string {
 		return ""
 	}
 	if msg := store.CheckGenre(g); msg != "" {
-		q.bad["genre"] = msg
+		q.fail("genre", msg)
 	}
 	return g
 }

@@ -158,9 +158,9 @@ func (s *Store) read(fn func(c *catalogue) error) error {
 }
 
 // collect gathers the first p.Limit items that each yields and reports
-// whether more remain.
-func collect[T any](p Page, each func(yield func(T) bool)) ([]T, bool) {
-	items := []T{} // not nil: an empty list is [] in JSON, not null
+// whether more remain. At most n items can come.
+func collect[T any](p Page, n int, each func(yield func(T) bool)) ([]T, bool) {
+	items := make([]T, 0, min(p.Limit, n)) // not nil: an empty list is [] in JSON, not null
 	more := false
 	each(func(item T) bool {
 		if len(items) == p.Limit {
@@ -247,7 +247,7 @@ func (s *Store) Users(p Page) ([]User, bool, error) {
 	var users []User
 	var more bool
 	err = s.read(func(c *catalogue) error {
-		users, more = collect(p, func(yield func(User) bool) {
+		users, more = collect(p, len(c.users), func(yield func(User) bool) {
 			c.userIDs.page(p.After, c.hasUser, func(id int64) bool { return yield(c.users[id].User) })
 		})
 		return nil
@@ -350,7 +350,7 @@ func (s *Store) Bands(genre string, p Page) ([]Band, bool, error) {
 	var bands []Band
 	var more bool
 	err = s.read(func(c *catalogue) error {
-		bands, more = collect(p, func(yield func(Band) bool) {
+		bands, more = collect(p, len(c.bands), func(yield func(Band) bool) {
 			c.bandIDs.page(p.After, c.hasBand, func(id int64) bool {
 				b := c.bands[id]
 				return genre != "" && b.Genre != genre || yield(*b)
@@ -422,7 +422,7 @@ func (s *Store) Albums(rate int, p Page) ([]Album, bool, error) {
 	var albums []Album
 	var more bool
 	err = s.read(func(c *catalogue) error {
-		albums, more = collect(p, func(yield func(Album) bool) {
+		albums, more = collect(p, len(c.albums), func(yield func(Album) bool) {
 			c.albumIDs.page(p.After, c.hasAlbum, func(id int64) bool {
 				a := c.albums[id]
 				return rate != 0 && a.rates[rate] == 0 || yield(a.album())
@@ -448,7 +448,7 @@ func (s *Store) BandAlbums(bandID int64, p Page) ([]Album, bool, error) {
 		}
 		ids := c.bandAlbums[bandID]
 		i := sort.Search(len(ids), func(i int) bool { return ids[i] > p.After })
-		albums, more = collect(p, func(yield func(Album) bool) {
+		albums, more = collect(p, len(ids)-i, func(yield func(Album) bool) {
 			for _, id := range ids[i:] {
 				if !yield(c.albums[id].album()) {
 					return
@@ -517,7 +517,7 @@ func (s *Store) UserAlbums(userID int64, p Page) ([]RatedAlbum, bool, error) {
 			}
 		}
 		slices.Sort(ids)
-		albums, more = collect(p, func(yield func(RatedAlbum) bool) {
+		albums, more = collect(p, len(ids), func(yield func(RatedAlbum) bool) {
 			for _, id := range ids {
 				if !yield(RatedAlbum{c.albums[id].album(), rates[id]}) {
 					return

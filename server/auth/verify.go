@@ -114,35 +114,45 @@ func (c *Checker) Authenticate(r *http.Request) (Identity, error) {
 
 // verify returns what the provider says of token, from the cache when it
 // can. Only one verification of a token runs at a time: the requests that
-// bring the same token meanwhile wait for its result.
+// bring the same token meanwhile wait for its result. Without a cache there
+// is no result to share, so each request asks on its own.
 func (c *Checker) verify(ctx context.Context, token, client string) (TokenInfo, error) {
 	key := tokenKey(sha256.Sum256([]byte(token)))
+	if c.cache.ttl == 0 {
+		return c.ask(ctx, key, token, client)
+	}
 	if info, ok := c.cache.get(key, c.now()); ok {
 		return info, nil
 	}
 	return c.flights.do(key, func() (TokenInfo, error) {
 		// The call before this one may have just cached the token.
-		now := c.now()
-		if info, ok := c.cache.get(key, now); ok {
+		if info, ok := c.cache.get(key, c.now()); ok {
 			return info, nil
-		}
-		if wait, ok := c.failures.reserve(client, now); !ok {
-			return TokenInfo{}, &LimitError{RetryAfter: wait}
 		}
 		// Others may be waiting for this answer: the request that asked
 		// first going away must not cut it short. Verifiers bound their
 		// own calls.
-		info, err := c.verifier.Verify(context.WithoutCancel(ctx), token)
-		if err == nil && info.Subject == "" {
-			err = InvalidToken("the provider names no one for the token")
-		}
-		c.failures.settle(client, store.ErrorCode(err) == store.EUNAUTHORIZED, c.now())
-		if err != nil {
-			return TokenInfo{}, err
-		}
-		c.cache.put(key, info, now)
-		return info, nil
+		return c.ask(context.WithoutCancel(ctx), key, token, client)
 	})
+}
+
+// ask asks the verifier about token, within the client's failure limit,
+// and caches a success.
+func (c *Checker) ask(ctx context.Context, key tokenKey, token, client string) (TokenInfo, error) {
+	now := c.now()
+	if wait, ok := c.failures.reserve(client, now); !ok {
+		return TokenInfo{}, &LimitError{RetryAfter: wait}
+	}
+	info, err := c.verifier.Verify(ctx, token)
+	if err == nil && info.Subject == "" {
+		err = InvalidToken("the provider names no one for the token")
+	}
+	c.failures.settle(client, store.ErrorCode(err) == store.EUNAUTHORIZED, c.now())
+	if err != nil {
+		return TokenInfo{}, err
+	}
+	c.cache.put(key, info, now)
+	return info, nil
 }
 
 // bearerToken returns the token of the request's Authorization header
