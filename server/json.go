@@ -44,7 +44,9 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) err
 			buffers.Put(buf)
 		}
 	}()
-	if err := json.NewEncoder(buf).Encode(v); err != nil {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false) // an API, not a web page: keep <, > and & readable
+	if err := enc.Encode(v); err != nil {
 		return err
 	}
 	h := w.Header()
