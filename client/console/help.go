@@ -18,8 +18,8 @@ var topics = []struct{ word, about string }{
 	{"HELP", "HELP lists every command, or the forms of one keyword."},
 	{"STATS", "STATS prints the requests, connections, TLS handshakes and HTTP\n" +
 		"version of this console so far."},
-	{"LOGIN", "LOGIN logs in again, with the provider given or the default one."},
-	{"LOGOUT", "LOGOUT revokes the token at the server and forgets it."},
+	{"LOGIN", "LOGIN logs in again, with the provider given or the one in use."},
+	{"LOGOUT", "LOGOUT revokes the token where it was issued, if it can, and forgets it."},
 	{"QUIT", "QUIT leaves the console."},
 	{"EXIT", "EXIT leaves the console, as QUIT does."},
 }
