@@ -49,7 +49,7 @@ build() {
 # what exists.
 ensure_certs() {
 	if [[ ! -f $certs/ca.crt || ! -f $certs/server.crt || ! -f $certs/dev.crt ]]; then
-		"$bin/musicdb-certs" -dir "$certs"
+		"$bin/musicdb-certs" -dir "$certs" >&2 # keep stdout for the program: $(./run.sh client token)
 	fi
 }
 
