@@ -48,6 +48,17 @@ func populate(b *testing.B, albums, users int) string {
 	return filepath.Join(p.dir, "data")
 }
 
+// removePopulated removes the folders populate made; TestMain calls it
+// once every benchmark has run.
+func removePopulated() {
+	populated.Range(func(_, v any) bool {
+		if dir := v.(*populatedStore).dir; dir != "" {
+			os.RemoveAll(dir)
+		}
+		return true
+	})
+}
+
 func fill(dir string, albums, users int) error {
 	s, err := Open(dir, Options{PasswordIterations: 1})
 	if err != nil {

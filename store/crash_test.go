@@ -31,7 +31,9 @@ func TestMain(m *testing.M) {
 		crashChild(dir, os.Getenv(crashRoundEnv))
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removePopulated()
+	os.Exit(code)
 }
 
 // crashChild writes until it is killed: each of its writers creates a band,
