@@ -158,7 +158,8 @@ func (s *Store) read(fn func(c *catalogue) error) error {
 }
 
 // collect gathers the first p.Limit items that each yields and reports
-// whether more remain. At most n items can come.
+// whether more remain. n is how many items can come at most, or 0 when
+// that is unknown; it sizes the list.
 func collect[T any](p Page, n int, each func(yield func(T) bool)) ([]T, bool) {
 	items := make([]T, 0, min(p.Limit, n)) // not nil: an empty list is [] in JSON, not null
 	more := false
@@ -350,7 +351,11 @@ func (s *Store) Bands(genre string, p Page) ([]Band, bool, error) {
 	var bands []Band
 	var more bool
 	err = s.read(func(c *catalogue) error {
-		bands, more = collect(p, len(c.bands), func(yield func(Band) bool) {
+		n := len(c.bands)
+		if genre != "" {
+			n = 0 // how many match is unknown: let the list grow
+		}
+		bands, more = collect(p, n, func(yield func(Band) bool) {
 			c.bandIDs.page(p.After, c.hasBand, func(id int64) bool {
 				b := c.bands[id]
 				return genre != "" && b.Genre != genre || yield(*b)
@@ -422,7 +427,11 @@ func (s *Store) Albums(rate int, p Page) ([]Album, bool, error) {
 	var albums []Album
 	var more bool
 	err = s.read(func(c *catalogue) error {
-		albums, more = collect(p, len(c.albums), func(yield func(Album) bool) {
+		n := len(c.albums)
+		if rate != 0 {
+			n = 0 // how many match is unknown: let the list grow
+		}
+		albums, more = collect(p, n, func(yield func(Album) bool) {
 			c.albumIDs.page(p.After, c.hasAlbum, func(id int64) bool {
 				a := c.albums[id]
 				return rate != 0 && a.rates[rate] == 0 || yield(a.album())
